@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    """Tenants, their members and their API keys."""
+
+    name = "apps.tenants"
+    label = "tenants"

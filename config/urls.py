@@ -1,0 +1,17 @@
+"""Top-level URL map."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/", include("apps.api.urls")),
+    path("", include("apps.tenants.urls")),
+]
+
+if settings.DEMO_PROVIDER_ENABLED:
+    urlpatterns.insert(0, path("demo-provider/", include("apps.demo_provider.urls")))
