@@ -124,21 +124,6 @@ class AuthVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.plugin} v{self.version} ({self.get_grant_type_display()}, {self.status})"
 
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> AuthVersion:
-        instance = super().from_db(db, field_names, values)
-        instance._stored_status = instance.__dict__.get("status")
-        return instance
-
-    @property
-    def is_published(self) -> bool:
-        return self.status == VersionStatus.PUBLISHED
-
-    @property
-    def is_editable(self) -> bool:
-        """Only drafts may change; published and archived versions are frozen."""
-        return getattr(self, "_stored_status", self.status) == VersionStatus.DRAFT
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         stored = getattr(self, "_stored_status", None)
         if stored in (VersionStatus.PUBLISHED, VersionStatus.ARCHIVED):
@@ -162,6 +147,21 @@ class AuthVersion(models.Model):
                 f"{self.plugin} v{self.version} is {self.status}: only drafts can be deleted."
             )
         return super().delete(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> AuthVersion:
+        instance = super().from_db(db, field_names, values)
+        instance._stored_status = instance.__dict__.get("status")
+        return instance
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == VersionStatus.PUBLISHED
+
+    @property
+    def is_editable(self) -> bool:
+        """Only drafts may change; published and archived versions are frozen."""
+        return getattr(self, "_stored_status", self.status) == VersionStatus.DRAFT
 
 
 class AuthField(models.Model):
@@ -195,13 +195,6 @@ class AuthField(models.Model):
     def __str__(self) -> str:
         return self.label
 
-    def _guard(self) -> None:
-        version = AuthVersion.objects.only("status").get(pk=self.auth_version_id)
-        if version.status != VersionStatus.DRAFT:
-            raise PublishedVersionImmutable(
-                f"The fields of a {version.status} version cannot change: clone it to a new draft."
-            )
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self._guard()
         super().save(*args, **kwargs)
@@ -209,3 +202,10 @@ class AuthField(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         self._guard()
         return super().delete(*args, **kwargs)
+
+    def _guard(self) -> None:
+        version = AuthVersion.objects.only("status").get(pk=self.auth_version_id)
+        if version.status != VersionStatus.DRAFT:
+            raise PublishedVersionImmutable(
+                f"The fields of a {version.status} version cannot change: clone it to a new draft."
+            )
