@@ -55,10 +55,11 @@ class Plugin(models.Model):
     icon = models.CharField(
         max_length=500, blank=True, help_text="An emoji or an https URL of a square image."
     )
-    api_base_url = models.URLField(
+    api_base_url = models.CharField(
         max_length=500,
         blank=True,
-        help_text="Base URL the proxy forwards to, e.g. https://api.example.com/v1/",
+        help_text="Base URL the proxy forwards to, e.g. https://api.example.com/v1/ "
+        "(a template: https://{{ fields.subdomain }}.example.com/api/).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
