@@ -67,7 +67,13 @@ INSTALLED_APPS = [
 DEMO_PROVIDER_ENABLED = env.bool("DEMO_PROVIDER_ENABLED", default=False)
 if DEMO_PROVIDER_ENABLED:
     # A real OAuth 2.0 provider (django-oauth-toolkit) for demos; never on in production.
+    from apps.demo_provider.settings import oauth2_provider_settings
+
     INSTALLED_APPS += ["oauth2_provider", "apps.demo_provider"]
+    # Short access tokens so that a newcomer sees Celery refresh them.
+    OAUTH2_PROVIDER = oauth2_provider_settings(
+        access_token_seconds=env.int("DEMO_PROVIDER_ACCESS_TOKEN_SECONDS", default=120)
+    )
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

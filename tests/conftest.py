@@ -8,6 +8,10 @@ from rest_framework.test import APIClient
 from apps.tenants.services import IssuedApiKey, api_key_create
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
+pytest_plugins = ["tests.provider.fixtures"]
+
+pytest_plugins = ["tests.provider.fixtures"]
+
 
 @pytest.fixture
 def tenant(db):
