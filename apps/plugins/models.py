@@ -135,7 +135,12 @@ class AuthVersion(models.Model):
                 and update_fields
                 and update_fields <= {"status", "updated_at"}
             )
-            if not archiving:
+            # A provider-side secret rotation must reach every connection of the version.
+            rotating_secret = bool(update_fields) and update_fields <= {
+                "client_secret",
+                "updated_at",
+            }
+            if not (archiving or rotating_secret):
                 raise PublishedVersionImmutable(
                     f"{self.plugin} v{self.version} is {stored}: clone it to a new draft to change it."
                 )
