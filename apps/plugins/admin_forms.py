@@ -182,8 +182,6 @@ class AuthVersionForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.errors:
-            return cleaned
         candidate = self.instance
         for name, value in cleaned.items():
             setattr(candidate, name, value)
@@ -191,6 +189,8 @@ class AuthVersionForm(forms.ModelForm):
             candidate, field_keys=self._submitted_field_keys(), for_publish=False
         )
         for name, messages in errors.items():
+            if name in self.errors:
+                continue  # the field's own error (e.g. invalid JSON) says it already
             target = name if name in self.fields else None
             for message in messages:
                 self.add_error(target, message)

@@ -203,9 +203,8 @@ def _parse_field(raw: Any, where: str, unset: list[str], index: int) -> dict[str
         "choices": raw.get("choices") or [],
         "order": index,
     }
-    if "default" in raw:
-        default = _resolve_env(raw["default"], f"{where}.default", unset)
-        item["default"] = None if default in (None, "") else str(default)
+    default = _resolve_env(raw.get("default"), f"{where}.default", unset)
+    item["default"] = None if default in (None, "") else str(default)
     return item
 
 
