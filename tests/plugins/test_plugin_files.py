@@ -33,7 +33,8 @@ def test_same_file_twice_changes_nothing(plugin_data):
     import_plugin_data(plugin_data)
     stamp = AuthVersion.objects.get().updated_at
     again = import_plugin_data(plugin_data)
-    assert again.unchanged == [1] and not again.changed
+    assert again.unchanged == [1]
+    assert not again.changed
     assert AuthVersion.objects.get().updated_at == stamp
     assert AuthField.objects.count() == 2
 
@@ -121,7 +122,8 @@ def test_export_leaves_secrets_out_by_default(plugin_data):
     assert "acme-very-secret-value" not in text
     assert "default-api-key" not in text
     with_secrets = json.dumps(export_plugin(Plugin.objects.get(), include_secrets=True))
-    assert "acme-very-secret-value" in with_secrets and "default-api-key" in with_secrets
+    assert "acme-very-secret-value" in with_secrets
+    assert "default-api-key" in with_secrets
 
 
 def test_round_trip_export_import_export_is_identical(all_grants_data):
