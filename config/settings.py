@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.plugins",
     "apps.connections",
     "apps.oauth",
+    "apps.webhooks",
     "apps.api",
 ]
 

@@ -6,8 +6,23 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from apps.core.fields import EncryptedTextField
+
+WEBHOOK_EVENT_TYPES = [
+    "connection.created",
+    "connection.reconnected",
+    "connection.refreshed",
+    "connection.needs_reauth",
+    "connection.revoked",
+    "connection.deleted",
+]
+
+
+def default_webhook_events() -> list[str]:
+    """Every event but the chatty connection.refreshed."""
+    return [name for name in WEBHOOK_EVENT_TYPES if name != "connection.refreshed"]
 
 
 class Tenant(models.Model):
@@ -21,6 +36,11 @@ class Tenant(models.Model):
     )
     webhook_secret = EncryptedTextField(
         null=True, blank=True, help_text="HMAC-SHA256 signing secret for webhook deliveries."
+    )
+    webhook_events = models.JSONField(
+        default=default_webhook_events,
+        blank=True,
+        help_text="Event types sent to the webhook URL (connection.refreshed is off by default).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -86,3 +106,33 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Invitation(models.Model):
+    """An emailed, single-use, expiring invitation to join a tenant; only the token's hash is stored."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.tenant} ({self.role})"
+
+    @property
+    def is_pending(self) -> bool:
+        """Not accepted yet and not expired."""
+        return self.accepted_at is None and self.expires_at > timezone.now()
