@@ -10,6 +10,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/", include("apps.api.urls")),
+    path("oauth/", include("apps.oauth.urls")),
+    path("connect/", include("apps.oauth.connect_urls")),
+    path("connections/", include("apps.connections.urls")),
     path("", include("apps.tenants.urls")),
 ]
 

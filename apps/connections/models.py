@@ -86,6 +86,7 @@ class Connection(models.Model):
 class EventKind(models.TextChoices):
     CREATED = "created", "Created"
     RECONNECTED = "reconnected", "Reconnected"
+    RECONNECT_FAILED = "reconnect_failed", "Reconnect failed"
     REFRESHED = "refreshed", "Refreshed"
     REFRESH_FAILED = "refresh_failed", "Refresh failed"
     NEEDS_REAUTH = "needs_reauth", "Needs re-auth"

@@ -1,0 +1,47 @@
+"""Reads for connections and their events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.connections.models import Connection, ConnectionEvent
+from apps.tenants.models import Tenant
+
+
+def connection_get_for_tenant(*, tenant: Tenant, connection_id: Any) -> Connection:
+    """The tenant's connection with this id; Connection.DoesNotExist otherwise (also for a bad id)."""
+    try:
+        connection_uuid = uuid.UUID(str(connection_id))
+    except ValueError as exc:
+        raise Connection.DoesNotExist(f"No connection {connection_id!r}.") from exc
+    return Connection.objects.select_related("plugin", "auth_version").get(
+        tenant=tenant, pk=connection_uuid
+    )
+
+
+def connections_for_tenant(
+    *,
+    tenant: Tenant,
+    plugin_slug: str | None = None,
+    status: str | None = None,
+    external_user_id: str | None = None,
+) -> QuerySet[Connection]:
+    """The tenant's connections, newest first, optionally filtered."""
+    queryset = Connection.objects.filter(tenant=tenant).select_related("plugin", "auth_version")
+    if plugin_slug:
+        queryset = queryset.filter(plugin__slug=plugin_slug)
+    if status:
+        queryset = queryset.filter(status=status)
+    if external_user_id is not None:
+        queryset = queryset.filter(external_user_id=external_user_id)
+    return queryset.order_by("-created_at")
+
+
+def events_for_connection(*, connection: Connection) -> QuerySet[ConnectionEvent]:
+    """A connection's audit log, newest first."""
+    return ConnectionEvent.objects.filter(
+        tenant_id=connection.tenant_id, connection_ref=connection.id
+    ).order_by("-created_at", "-id")
