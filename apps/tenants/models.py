@@ -42,6 +42,11 @@ class Tenant(models.Model):
         blank=True,
         help_text="Event types sent to the webhook URL (connection.refreshed is off by default).",
     )
+    allowed_return_urls = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="URL prefixes a connect session may send the end user back to, e.g. https://app.example.com/",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
