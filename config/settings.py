@@ -195,6 +195,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
+    "schedule-refreshes": {
+        "task": "connections.schedule_refreshes",
+        "schedule": env.float("REFRESH_SWEEP_SECONDS", default=30.0),
+        "options": {"expires": 25},
+    },
+    "health-checks": {"task": "connections.health_checks", "schedule": 300.0},
+    "purge-authorization-attempts": {"task": "oauth.purge_authorization_attempts", "schedule": 3600.0},
 }
 
 # Outbound HTTP (apps/plugins/http_client.py).

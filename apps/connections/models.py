@@ -53,6 +53,12 @@ class Connection(models.Model):
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     failure_count = models.PositiveIntegerField(default=0)
+    refresh_lock_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Refresh claim where row locks are not available (SQLite).",
+    )
     me = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

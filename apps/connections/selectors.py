@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from apps.connections.models import Connection, ConnectionEvent
+from apps.connections.models import Connection, ConnectionEvent, ConnectionStatus
+from apps.plugins.models import AuthVersion
 from apps.tenants.models import Tenant
 
 
@@ -45,3 +48,17 @@ def events_for_connection(*, connection: Connection) -> QuerySet[ConnectionEvent
     return ConnectionEvent.objects.filter(
         tenant_id=connection.tenant_id, connection_ref=connection.id
     ).order_by("-created_at", "-id")
+
+
+def connections_due_for_health_check() -> QuerySet[Connection]:
+    """Active connections whose auth version asks for a periodic test call that is now due."""
+    now = timezone.now()
+    due = Q(pk__in=[])
+    versions = AuthVersion.objects.filter(health_check_seconds__isnull=False).values_list(
+        "id", "health_check_seconds"
+    )
+    for version_id, seconds in versions:
+        due |= Q(auth_version_id=version_id) & (
+            Q(last_tested_at__isnull=True) | Q(last_tested_at__lt=now - timedelta(seconds=seconds))
+        )
+    return Connection.objects.filter(due, status=ConnectionStatus.ACTIVE)

@@ -17,6 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.connections.locking import locked_connection
 from apps.connections.models import Connection, ConnectionEvent, ConnectionStatus, EventKind
 from apps.plugins import http_client, request_spec, templating, token_response
 from apps.plugins.errors import (
@@ -131,7 +132,7 @@ def _test_call(auth_version: AuthVersion, context: Mapping[str, Any]) -> Any:
     return http_client.send(built, allowed_urls=_allowed_urls(auth_version, context))
 
 
-def _provider_error(response: Any, what: str) -> ProviderError:
+def provider_error(response: Any, what: str) -> ProviderError:
     """A ProviderError for a failed API answer, carrying the provider's own error text."""
     parsed = token_response.parse_body(_content_type(response), response.content or b"")
     error = token_response.classify_error_response(response.status, parsed)
@@ -146,7 +147,7 @@ def _provider_error(response: Any, what: str) -> ProviderError:
 
 
 def _test_error(response: Any) -> ProviderError:
-    return _provider_error(response, "The test API")
+    return provider_error(response, "The test API")
 
 
 def _me_from(response: Any) -> Any:
@@ -184,12 +185,17 @@ def _identify(auth_version: AuthVersion, context: Mapping[str, Any]) -> Identity
 def _next_refresh_at(
     auth_version: AuthVersion, *, expires_at: datetime | None, has_refresh_token: bool
 ) -> datetime | None:
-    """When to refresh: before expiry, or after keepalive_seconds for non-expiring refresh tokens."""
+    """When to refresh: before expiry, and at least every keepalive_seconds while a refresh token exists.
+
+    Some providers expire refresh tokens that go unused, so a long-lived (or non-expiring) access
+    token must not let its refresh token die. No expiry and no refresh token: never on a timer.
+    """
+    candidates = []
     if expires_at is not None:
-        return expires_at - timedelta(seconds=auth_version.refresh_lead_seconds)
+        candidates.append(expires_at - timedelta(seconds=auth_version.refresh_lead_seconds))
     if has_refresh_token and auth_version.keepalive_seconds:
-        return timezone.now() + timedelta(seconds=auth_version.keepalive_seconds)
-    return None
+        candidates.append(timezone.now() + timedelta(seconds=auth_version.keepalive_seconds))
+    return min(candidates) if candidates else None
 
 
 def _stored_field_values(
@@ -565,12 +571,7 @@ def refresh_tokens(connection: Connection) -> Connection:
 
 
 def _refresh_locked(connection: Connection) -> Connection:
-    with transaction.atomic():
-        locked = (
-            Connection.objects.select_for_update()
-            .select_related("auth_version", "plugin")
-            .get(pk=connection.pk)
-        )
+    with locked_connection(connection.pk) as locked:
         return refresh_tokens(locked)
 
 
@@ -640,7 +641,7 @@ def test_connection(*, connection: Connection) -> Connection:
     return connection
 
 
-def _revoke_requests(connection: Connection) -> list[Any]:
+def revoke_requests(connection: Connection) -> list[Any]:
     """The revoke calls to make: the refresh token, then the access token (deduplicated)."""
     built = []
     if connection.refresh_token:
@@ -668,7 +669,7 @@ def revoke_tokens(connection: Connection) -> bool:
     if not connection.auth_version.revoke_request:
         return False
     try:
-        requests = _revoke_requests(connection)
+        requests = revoke_requests(connection)
     except PlugsmithError as exc:
         _event(connection, EventKind.REVOKE_FAILED, **error_detail(exc))
         return False
@@ -685,7 +686,7 @@ def revoke_tokens(connection: Connection) -> bool:
 
 
 def _revoke_error(response: Any) -> ProviderError:
-    return _provider_error(response, "The revoke endpoint")
+    return provider_error(response, "The revoke endpoint")
 
 
 def disconnect(*, connection: Connection) -> Connection:
