@@ -139,7 +139,8 @@ def test_invalid_grant_marks_needs_reauth_clears_tokens_and_revokes(fake_provide
         connection_refresh(connection_id=due_connection.pk)
     after = stored(due_connection)
     assert after.status == ConnectionStatus.NEEDS_REAUTH
-    assert after.access_token is None and after.refresh_token is None
+    assert after.access_token is None
+    assert after.refresh_token is None
     assert after.next_refresh_at is None
     revoked = [form_of(c)["token"] for c in fake_provider.calls if c.request.url == REVOKE_URL]
     assert revoked == ["old-refresh-token", "old-access-token"]
