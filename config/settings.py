@@ -201,7 +201,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 25},
     },
     "health-checks": {"task": "connections.health_checks", "schedule": 300.0},
-    "purge-authorization-attempts": {"task": "oauth.purge_authorization_attempts", "schedule": 3600.0},
+    "purge-authorization-attempts": {
+        "task": "oauth.purge_authorization_attempts",
+        "schedule": 3600.0,
+    },
 }
 
 # Outbound HTTP (apps/plugins/http_client.py).
