@@ -140,9 +140,11 @@ def test_claim_lock_serialises_where_row_locks_are_missing(fake_provider, tenant
     connection = due(tenant)
     with locking.locked_connection(connection.pk) as held:
         assert Connection.objects.get(pk=held.pk).refresh_lock_until is not None
-        with pytest.raises(locking.ConnectionBusy):
-            with locking.locked_connection(connection.pk, wait_seconds=0.2):
-                pass
+        with (
+            pytest.raises(locking.ConnectionBusy),
+            locking.locked_connection(connection.pk, wait_seconds=0.2),
+        ):
+            pass
     assert Connection.objects.get(pk=connection.pk).refresh_lock_until is None
     Connection.objects.filter(pk=connection.pk).update(
         refresh_lock_until=timezone.now() - timedelta(seconds=1)
