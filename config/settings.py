@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apps.connections",
     "apps.oauth",
     "apps.webhooks",
+    "apps.web",
     "apps.api",
 ]
 
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.tenants.context_processors.current_tenant",
+                "apps.web.context_processors.portal",
             ],
         },
     },

@@ -13,6 +13,7 @@ urlpatterns = [
     path("oauth/", include("apps.oauth.urls")),
     path("connect/", include("apps.oauth.connect_urls")),
     path("connections/", include("apps.connections.urls")),
+    path("", include("apps.web.urls")),
     path("", include("apps.tenants.urls")),
 ]
 

@@ -3,7 +3,6 @@ from django.urls import include, path
 from apps.tenants import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("tenants/switch/", views.tenant_switch, name="tenant-switch"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]

@@ -5,17 +5,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.tenants.web import switch_tenant
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    """The signed-in user's landing page."""
-    return render(request, "tenants/home.html")
 
 
 @login_required
