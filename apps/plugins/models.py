@@ -34,6 +34,44 @@ class FieldType(models.TextChoices):
     NUMBER = "number", "Number"
 
 
+# An auth version's configuration, in the plugin file's order (everything but plugin, version, status).
+AUTH_VERSION_CONFIG_FIELDS = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "authorization_url",
+    "issuer",
+    "scopes",
+    "scope_separator",
+    "authorization_params",
+    "pkce",
+    "token_request",
+    "refresh_request",
+    "revoke_request",
+    "test_request",
+    "token_response",
+    "connection_label",
+    "unique_identifier",
+    "allowed_urls",
+    "request_params",
+    "refresh_lead_seconds",
+    "default_expires_in",
+    "keepalive_seconds",
+    "expired_token_statuses",
+    "health_check_seconds",
+]
+AUTH_FIELD_ATTRIBUTES = [
+    "key",
+    "label",
+    "type",
+    "required",
+    "help_text",
+    "secret",
+    "default",
+    "choices",
+]
+
+
 class PublishedVersionImmutable(Exception):
     """A published auth version (or its fields) was about to change."""
 

@@ -13,7 +13,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.plugins.errors import ConfigurationError
-from apps.plugins.models import AuthField, AuthVersion, FieldType, GrantType, Plugin, VersionStatus
+from apps.plugins.models import (
+    AUTH_FIELD_ATTRIBUTES,
+    AUTH_VERSION_CONFIG_FIELDS,
+    AuthField,
+    AuthVersion,
+    FieldType,
+    GrantType,
+    Plugin,
+    VersionStatus,
+)
 from apps.plugins.services import (
     auth_version_archive,
     auth_version_publish,
@@ -26,37 +35,17 @@ ENV_PREFIX = "env:"
 
 PLUGIN_KEYS = ["slug", "name", "description", "icon", "api_base_url", "auth_versions"]
 # Exported in this order; the model default is used for a key a file leaves out.
+_PKCE_AT = AUTH_VERSION_CONFIG_FIELDS.index("pkce") + 1
 VERSION_KEYS = [
     "version",
     "status",
-    "grant_type",
-    "client_id",
-    "client_secret",
-    "authorization_url",
-    "issuer",
-    "scopes",
-    "scope_separator",
-    "authorization_params",
-    "pkce",
+    *AUTH_VERSION_CONFIG_FIELDS[:_PKCE_AT],
     "fields",
-    "token_request",
-    "refresh_request",
-    "revoke_request",
-    "test_request",
-    "token_response",
-    "connection_label",
-    "unique_identifier",
-    "allowed_urls",
-    "request_params",
-    "refresh_lead_seconds",
-    "default_expires_in",
-    "keepalive_seconds",
-    "expired_token_statuses",
-    "health_check_seconds",
+    *AUTH_VERSION_CONFIG_FIELDS[_PKCE_AT:],
 ]
-FIELD_KEYS = ["key", "label", "type", "required", "help_text", "secret", "default", "choices"]
+FIELD_KEYS = AUTH_FIELD_ATTRIBUTES
 _NULLABLE_TEXT = {"authorization_url", "issuer"}
-_MODEL_VALUE_KEYS = [k for k in VERSION_KEYS if k not in ("version", "status", "fields")]
+_MODEL_VALUE_KEYS = AUTH_VERSION_CONFIG_FIELDS
 _CREDENTIAL_ERRORS = {"client_id", "client_secret"}
 
 

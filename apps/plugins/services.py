@@ -7,47 +7,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from apps.plugins.models import AuthField, AuthVersion, VersionStatus
+from apps.plugins.models import (
+    AUTH_FIELD_ATTRIBUTES,
+    AUTH_VERSION_CONFIG_FIELDS,
+    AuthField,
+    AuthVersion,
+    VersionStatus,
+)
 from apps.plugins.validation import raise_for_errors, validate_auth_version
 
 OAUTH_CALLBACK_PATH = "/oauth/callback/"
-
-_COPIED_FIELDS = [
-    "grant_type",
-    "client_id",
-    "client_secret",
-    "authorization_url",
-    "issuer",
-    "scopes",
-    "scope_separator",
-    "authorization_params",
-    "pkce",
-    "token_request",
-    "refresh_request",
-    "revoke_request",
-    "test_request",
-    "token_response",
-    "connection_label",
-    "unique_identifier",
-    "allowed_urls",
-    "request_params",
-    "refresh_lead_seconds",
-    "default_expires_in",
-    "keepalive_seconds",
-    "expired_token_statuses",
-    "health_check_seconds",
-]
-_FIELD_ATTRS = [
-    "key",
-    "label",
-    "type",
-    "required",
-    "choices",
-    "default",
-    "help_text",
-    "secret",
-    "order",
-]
 
 
 def oauth_redirect_uri() -> str:
@@ -84,12 +53,13 @@ def auth_version_clone(*, version: AuthVersion) -> AuthVersion:
     """A new draft with the next version number, copying the config and fields."""
     next_number = (version.plugin.auth_versions.aggregate(n=Max("version"))["n"] or 0) + 1
     draft = AuthVersion(plugin=version.plugin, version=next_number, status=VersionStatus.DRAFT)
-    for name in _COPIED_FIELDS:
+    for name in AUTH_VERSION_CONFIG_FIELDS:
         setattr(draft, name, getattr(version, name))
     draft.save()
     for field in version.fields.all():
         AuthField.objects.create(
-            auth_version=draft, **{name: getattr(field, name) for name in _FIELD_ATTRS}
+            auth_version=draft,
+            **{name: getattr(field, name) for name in [*AUTH_FIELD_ATTRIBUTES, "order"]},
         )
     return draft
 
