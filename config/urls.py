@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", include("apps.api.urls")),
     path("oauth/", include("apps.oauth.urls")),
     path("connect/", include("apps.oauth.connect_urls")),
+    path("connect-session/", include("apps.oauth.connect_session_urls")),
     path("connections/", include("apps.connections.urls")),
     path("", include("apps.web.urls")),
     path("", include("apps.tenants.urls")),

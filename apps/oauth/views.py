@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apps.connections import services as connection_services
 from apps.connections.models import Connection
 from apps.connections.selectors import connection_get_for_tenant
-from apps.oauth import services
+from apps.oauth import connect_sessions, services
 from apps.oauth.forms import AuthFieldsForm
 from apps.oauth.selectors import auth_version_for_connect
 from apps.oauth.web import browser_nonce, existing_browser_nonce, is_safe_return_to
@@ -145,6 +145,12 @@ def callback(request: HttpRequest) -> HttpResponse:
             user=request.user if request.user.is_authenticated else None,
         )
     except PlugsmithError as exc:
+        # A connect session's end user goes back to the tenant's application with the error.
+        failed = connect_sessions.failure_redirect(
+            state=request.GET.get("state"), browser_nonce=existing_browser_nonce(request), exc=exc
+        )
+        if failed:
+            return HttpResponseRedirect(failed)
         return _error_page(request, str(exc), title="The account was not connected")
     if result.return_to and is_safe_return_to(request, result.return_to):
         return HttpResponseRedirect(result.return_to)
