@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, task_postrun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -27,3 +27,17 @@ def ensure_embedded_broker_dirs() -> None:
 @beat_init.connect
 def _prepare_worker(**_kwargs: object) -> None:
     ensure_embedded_broker_dirs()
+
+
+@task_postrun.connect
+def _close_old_connections(task: object = None, **_kwargs: object) -> None:
+    """Drop unusable or over-age (CONN_MAX_AGE) database connections, as Django does per request.
+
+    Not for eager tasks: they run inside the caller's request or transaction.
+    """
+    request = getattr(task, "request", None)
+    if getattr(request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

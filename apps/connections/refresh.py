@@ -90,6 +90,7 @@ def _record_failure(connection: Connection, exc: PlugsmithError) -> None:
     )
     services.record_event(
         tenant_id=connection.tenant_id,
+        tenant=connection.tenant,
         connection_id=connection.id,
         kind=EventKind.REFRESH_FAILED,
         detail={**services.error_detail(exc), "failure_count": connection.failure_count},
@@ -155,9 +156,6 @@ def connection_refresh(
         ):
             return connection
         try:
-            connection.status = ConnectionStatus.ACTIVE
-            connection.failure_count = 0
-            connection.last_error = ""
             services.refresh_tokens(connection)
         except InvalidGrant as exc:
             connection.refresh_from_db()

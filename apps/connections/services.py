@@ -235,12 +235,16 @@ def record_event(
     connection_id: Any,
     kind: str,
     detail: Mapping[str, Any] | None = None,
+    tenant: Tenant | None = None,
 ) -> ConnectionEvent:
-    """Append to a connection's audit log (detail must hold no secrets)."""
+    """Append to a connection's audit log (detail must hold no secrets).
+
+    Pass `tenant` when it is already loaded: the webhook listener reads it without a query.
+    """
     event = ConnectionEvent.objects.create(
         connection_id=connection_id,
         connection_ref=connection_id,
-        tenant_id=tenant_id,
+        **({"tenant": tenant} if tenant is not None else {"tenant_id": tenant_id}),
         kind=kind,
         detail=dict(detail or {}),
     )
@@ -249,9 +253,14 @@ def record_event(
 
 
 def _event(connection: Connection, kind: str, **detail: Any) -> ConnectionEvent:
-    return record_event(
-        tenant_id=connection.tenant_id, connection_id=connection.id, kind=kind, detail=detail
+    event = record_event(
+        tenant_id=connection.tenant_id,
+        connection_id=connection.id,
+        kind=kind,
+        detail=detail,
+        tenant=connection.tenant if Connection.tenant.is_cached(connection) else None,
     )
+    return event
 
 
 def error_detail(exc: BaseException) -> dict[str, Any]:
@@ -532,6 +541,23 @@ def can_refresh(connection: Connection) -> bool:
     )
 
 
+REFRESHED_FIELDS = [
+    "access_token",
+    "refresh_token",
+    "token_response",
+    "token_type",
+    "granted_scopes",
+    "expires_at",
+    "next_refresh_at",
+    "field_values",
+    "last_refreshed_at",
+    "status",
+    "failure_count",
+    "last_error",
+    "updated_at",
+]
+
+
 def refresh_tokens(connection: Connection) -> Connection:
     """Get a new access token for a connection (locked by the caller) and store it.
 
@@ -560,7 +586,10 @@ def refresh_tokens(connection: Connection) -> Connection:
         has_refresh_token=bool(connection.refresh_token),
     )
     connection.last_refreshed_at = timezone.now()
-    connection.save()
+    connection.status = ConnectionStatus.ACTIVE
+    connection.failure_count = 0
+    connection.last_error = ""
+    connection.save(update_fields=REFRESHED_FIELDS)
     _event(
         connection,
         EventKind.REFRESHED,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from celery import Task, shared_task
+from celery import Task, current_app, shared_task
 
 from apps.connections.models import Connection
 from apps.connections.refresh import (
@@ -24,11 +24,13 @@ REVOKE_MAX_ATTEMPTS = 6
 @shared_task(name="connections.schedule_refreshes")
 def schedule_refreshes() -> int:
     """Beat, every 30 s: enqueue a refresh for each due connection (claims make repeats harmless)."""
-    return schedule_due_refreshes(
-        enqueue=lambda connection_id, scheduled_at: refresh_connection.delay(
-            connection_id, scheduled_at
+    # One broker connection for the whole sweep instead of one per message.
+    with current_app.producer_or_acquire() as producer:
+        return schedule_due_refreshes(
+            enqueue=lambda connection_id, scheduled_at: refresh_connection.apply_async(
+                (connection_id, scheduled_at), producer=producer
+            )
         )
-    )
 
 
 @shared_task(
