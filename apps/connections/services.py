@@ -253,14 +253,13 @@ def record_event(
 
 
 def _event(connection: Connection, kind: str, **detail: Any) -> ConnectionEvent:
-    event = record_event(
+    return record_event(
         tenant_id=connection.tenant_id,
         connection_id=connection.id,
         kind=kind,
         detail=detail,
         tenant=connection.tenant if Connection.tenant.is_cached(connection) else None,
     )
-    return event
 
 
 def error_detail(exc: BaseException) -> dict[str, Any]:
