@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-RUN_ENV := DEBUG=true
+# Local runs: development mode with the built-in demo provider (apps/demo_provider).
+RUN_ENV := DEBUG=true DEMO_PROVIDER_ENABLED=true
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
 
 .PHONY: run test install install-dev services lint format migrate clean
@@ -27,9 +28,10 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 
-## Install, migrate and start web + worker + beat (SQLite, embedded broker, no Redis needed).
+## Install, migrate, set up the demo, start web + worker + beat (SQLite, embedded broker, no Redis).
 run: migrate
 	@mkdir -p var
+	$(RUN_ENV) $(BIN)/python manage.py demo
 	PATH="$(abspath $(BIN)):$$PATH" $(RUN_ENV) $(BIN)/honcho -f Procfile.dev start
 
 ## Start PostgreSQL and Redis if they are not running (Debian packages as on the CI machines).

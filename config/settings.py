@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "apps.webhooks",
     "apps.web",
     "apps.api",
+    # Only the `demo` command (no models, no URLs): it tells how to enable the demo when it is off.
+    "apps.demo_provider.launcher",
 ]
 
 DEMO_PROVIDER_ENABLED = env.bool("DEMO_PROVIDER_ENABLED", default=False)
@@ -76,6 +79,16 @@ if DEMO_PROVIDER_ENABLED:
     OAUTH2_PROVIDER = oauth2_provider_settings(
         access_token_seconds=env.int("DEMO_PROVIDER_ACCESS_TOKEN_SECONDS", default=120)
     )
+    # Cookies are per host: the provider on another host name than PUBLIC_BASE_URL (127.0.0.1 vs
+    # localhost) keeps its own session, so signing in there never signs the portal user out.
+    DEMO_PROVIDER_BASE_URL = env.str(
+        "DEMO_PROVIDER_BASE_URL", default="http://127.0.0.1:8000"
+    ).rstrip("/")
+    ALLOWED_HOSTS += [
+        host
+        for host in (urlsplit(PUBLIC_BASE_URL).hostname, urlsplit(DEMO_PROVIDER_BASE_URL).hostname)
+        if host and host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS
+    ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
