@@ -20,3 +20,6 @@ urlpatterns = [
 
 if settings.DEMO_PROVIDER_ENABLED:
     urlpatterns.insert(0, path("demo-provider/", include("apps.demo_provider.urls")))
+
+handler404 = "apps.core.views.not_found"
+handler500 = "apps.core.views.server_error"

@@ -53,3 +53,21 @@ def test_embedded_filesystem_broker_is_healthy(client, settings, tmp_path):
 def test_heartbeat_is_reported(client):
     stamp = heartbeat()
     assert client.get("/healthz").json()["last_heartbeat"] == stamp
+
+
+def test_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": "No such API endpoint."}
+
+
+def test_api_path_the_router_cannot_match_is_a_json_404(client):
+    response = client.post("/api/v1/connections/00000000-0000-0000-0000-000000000000/proxy/%0Av")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+def test_unknown_portal_path_is_the_html_404_page(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "text/html" in response["Content-Type"]
