@@ -225,11 +225,26 @@ def _prepare_body(
     return _SizedStream(call.body, call.content_length), False
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """A connection's template context and request_params, rendered once per token."""
+
+    context: Mapping[str, Any]
+    params: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, connection: Connection) -> _Rendered:
+        context = connection_context(connection)
+        return cls(context, request_params_for(connection, context=context))
+
+
 def _build(
-    connection: Connection, call: ProxyCall, body: bytes | _SizedStream | None
+    connection: Connection,
+    call: ProxyCall,
+    body: bytes | _SizedStream | None,
+    rendered: _Rendered,
 ) -> tuple[BuiltRequest, list[str]]:
-    context = connection_context(connection)
-    params = request_params_for(connection, context=context)
+    context, params = rendered.context, rendered.params
     url = _target_url(connection, call.path, context)
     query = _merged_query(call.query, params["query"])
     if query:
@@ -251,16 +266,19 @@ def _build(
     return built, allowed
 
 
-def _send(connection: Connection, call: ProxyCall, body: Any) -> requests.Response:
-    built, allowed = _build(connection, call, body)
+def _send(
+    connection: Connection, call: ProxyCall, body: Any, rendered: _Rendered
+) -> requests.Response:
+    built, allowed = _build(connection, call, body, rendered)
     response = http_client.open_request(built, allowed_urls=allowed)
-    logger.info(
-        "proxy %s %s for connection %s -> %s",
-        call.method,
-        http_client.redact(built.url.split("?", 1)[0], built.secrets),
-        connection.pk,
-        response.status_code,
-    )
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(
+            "proxy %s %s for connection %s -> %s",
+            call.method,
+            http_client.redact(built.url.split("?", 1)[0], built.secrets),
+            connection.pk,
+            response.status_code,
+        )
     return response
 
 
@@ -315,8 +333,9 @@ def proxy_call(*, connection: Connection, call: ProxyCall) -> ProxyResponse:
     if call.method not in METHODS:
         raise ConfigurationError(f"The proxy does not forward {call.method} requests.")
     connection = get_fresh_credentials(connection=connection, min_validity=MIN_VALIDITY)
-    body, repeatable = _prepare_body(call, request_params_for(connection).get("body") or {})
-    response = _send(connection, call, body)
+    rendered = _Rendered.of(connection)
+    body, repeatable = _prepare_body(call, rendered.params.get("body") or {})
+    response = _send(connection, call, body, rendered)
     expired = {int(status) for status in connection.auth_version.expired_token_statuses or []}
     if response.status_code in expired and repeatable and can_refresh(connection):
         response.close()
@@ -324,5 +343,5 @@ def proxy_call(*, connection: Connection, call: ProxyCall) -> ProxyResponse:
         connection = connection_refresh(
             connection_id=connection.pk, stale_access_token=connection.access_token
         )
-        return _answer(_send(connection, call, body), retried=True)
+        return _answer(_send(connection, call, body, _Rendered.of(connection)), retried=True)
     return _answer(response, retried=False)

@@ -10,8 +10,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.connections.models import Connection, ConnectionEvent, ConnectionStatus
+from apps.core.db import CompiledGet
 from apps.plugins.models import AuthVersion
 from apps.tenants.models import Tenant
+
+# Every credentials and proxy call loads its connection: compiling this three-table query cost
+# more than running it (docs/benchmarks.md).
+_CONNECTION_OF_TENANT = CompiledGet(
+    Connection, fields=("pk", "tenant_id"), select_related=("plugin", "auth_version")
+)
 
 
 def connection_get_for_tenant(*, tenant: Tenant, connection_id: Any) -> Connection:
@@ -20,9 +27,7 @@ def connection_get_for_tenant(*, tenant: Tenant, connection_id: Any) -> Connecti
         connection_uuid = uuid.UUID(str(connection_id))
     except ValueError as exc:
         raise Connection.DoesNotExist(f"No connection {connection_id!r}.") from exc
-    return Connection.objects.select_related("plugin", "auth_version").get(
-        tenant=tenant, pk=connection_uuid
-    )
+    return _CONNECTION_OF_TENANT.get(pk=connection_uuid, tenant_id=tenant.pk)
 
 
 def connections_for_tenant(

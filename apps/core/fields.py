@@ -30,6 +30,14 @@ def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
+@lru_cache(maxsize=1024)
+def _decrypt(keys: tuple[str, ...], token: str) -> str:
+    # Every API call decrypts its connection's tokens, fields and client secret again; a Fernet
+    # token (random IV) always decrypts to the same text, so recent ones are remembered. This
+    # holds no secret the process could not decrypt anyway: it has the keys.
+    return _fernet_for(keys).decrypt(token.encode()).decode()
+
+
 def field_fernet() -> MultiFernet:
     """The MultiFernet for the configured keys: the first key encrypts, every key decrypts."""
     return _fernet_for(tuple(settings.FIELD_ENCRYPTION_KEYS))
@@ -54,7 +62,7 @@ class KeyedEncryptionMixin(EncryptedFieldMixin):
     def decrypt_raw(self, raw: str) -> str:
         """Decrypt a stored token, naming the column when no key fits."""
         try:
-            return self.f.decrypt(raw.encode()).decode()
+            return _decrypt(tuple(settings.FIELD_ENCRYPTION_KEYS), raw)
         except InvalidToken as exc:
             raise DecryptionError(
                 f"{self.model.__name__}.{self.name}: no key in FIELD_ENCRYPTION_KEYS decrypts "

@@ -138,32 +138,35 @@ def prepare_target(
     url: str, allowed_urls: Sequence[str] | None = None, *, secrets: Iterable[str] = ()
 ) -> Target:
     """Check a URL (scheme, host, allowed_urls, resolved addresses) and pick the address to use."""
-    shown = _display_url(url, secrets)
+
+    def refused(reason: str) -> UrlNotAllowedError:
+        return UrlNotAllowedError(_display_url(url, secrets), reason)
+
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or (scheme == "http" and not _insecure_loopback_allowed()):
-        raise UrlNotAllowedError(shown, "only https URLs are allowed")
+        raise refused("only https URLs are allowed")
     if "@" in parts.netloc or "\\" in parts.netloc:
-        raise UrlNotAllowedError(shown, "credentials in the URL are not allowed")
+        raise refused("credentials in the URL are not allowed")
     if not parts.hostname:
-        raise UrlNotAllowedError(shown, "the URL has no host")
+        raise refused("the URL has no host")
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
         hostname = parts.hostname.rstrip(".").encode("idna").decode("ascii")
     except (ValueError, UnicodeError):
-        raise UrlNotAllowedError(shown, "the host or port is malformed") from None
+        raise refused("the host or port is malformed") from None
     if _has_dot_segments(parts.path):
-        raise UrlNotAllowedError(shown, "the path contains . or .. segments")
+        raise refused("the path contains . or .. segments")
     if allowed_urls is not None and not url_allowed(url, allowed_urls):
-        raise UrlNotAllowedError(shown, "it does not start with one of the allowed URLs")
+        raise refused("it does not start with one of the allowed URLs")
 
     addresses = _resolve(hostname, port)
     for address in addresses:
         problem = _address_problem(address)
         if problem:
-            raise UrlNotAllowedError(shown, f"{hostname} resolves to {address}, {problem}")
+            raise refused(f"{hostname} resolves to {address}, {problem}")
     if scheme == "http" and not all(address.is_loopback for address in addresses):
-        raise UrlNotAllowedError(shown, "only https URLs are allowed (http only to loopback)")
+        raise refused("only https URLs are allowed (http only to loopback)")
 
     netloc_host = f"[{hostname}]" if ":" in hostname else hostname
     host_header = netloc_host if port == _DEFAULT_PORTS[scheme] else f"{netloc_host}:{port}"
@@ -195,19 +198,22 @@ def open_request(
     ).prepare()
     prepared.headers["Host"] = target.host_header
     setattr(prepared, _PIN_ATTRIBUTE, target)
-    shown = _display_url(request.url, request.secrets)
     try:
         return _session().send(prepared, stream=True, timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise TransientProviderError(f"Timed out calling {request.method} {shown}") from None
-    except requests.exceptions.SSLError:
-        raise TransientProviderError(f"TLS error calling {request.method} {shown}") from None
-    except requests.ConnectionError:
-        raise TransientProviderError(f"Could not connect to {request.method} {shown}") from None
     except requests.RequestException as exc:
-        raise ProviderError(
-            f"Request failed ({exc.__class__.__name__}): {request.method} {shown}"
-        ) from None
+        raise _send_error(exc, request) from None
+
+
+def _send_error(exc: requests.RequestException, request: BuiltRequest) -> ProviderError:
+    """The error to raise for a failed send (the URL shown without secrets)."""
+    shown = f"{request.method} {_display_url(request.url, request.secrets)}"
+    if isinstance(exc, requests.Timeout):
+        return TransientProviderError(f"Timed out calling {shown}")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransientProviderError(f"TLS error calling {shown}")
+    if isinstance(exc, requests.ConnectionError):
+        return TransientProviderError(f"Could not connect to {shown}")
+    return ProviderError(f"Request failed ({exc.__class__.__name__}): {shown}")
 
 
 def send(

@@ -9,8 +9,12 @@ import responses
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework import serializers
 
+from apps.api.views.connections import ConnectionCredentialsView
+from apps.connections.credentials import credentials_get
 from apps.connections.models import Connection, ConnectionEvent
+from apps.connections.selectors import connection_get_for_tenant
 from tests.connections.conftest import REVOKE_URL, add_token
 from tests.factories import AuthVersionFactory, ConnectionFactory
 
@@ -152,3 +156,27 @@ def test_rejects_bad_min_validity(api_client, connection, data):
 
     assert response.status_code == 400
     assert response.json()["error"] == "invalid"
+
+
+@pytest.mark.parametrize("expires_in", [timedelta(hours=1), None])
+def test_output_is_what_the_declared_serializer_fields_render(connection, expires_in):
+    connection.expires_at = timezone.now() + expires_in if expires_in else None
+    creds = credentials_get(connection=connection)
+    serializer = ConnectionCredentialsView.CredentialsSerializer(creds)
+
+    assert serializer.data == serializers.Serializer.to_representation(serializer, creds)
+
+
+def test_connection_lookup_is_one_query_and_matches_the_orm(tenant, connection, other_tenant):
+    with CaptureQueriesContext(db) as queries:
+        loaded = connection_get_for_tenant(tenant=tenant, connection_id=str(connection.pk))
+    orm = Connection.objects.select_related("plugin", "auth_version").get(pk=connection.pk)
+
+    assert len(queries) == 1
+    assert loaded.field_values == orm.field_values
+    assert loaded.access_token == orm.access_token
+    assert loaded.auth_version.request_params == orm.auth_version.request_params
+    assert loaded.auth_version.client_secret == orm.auth_version.client_secret
+    assert loaded.plugin.api_base_url == orm.plugin.api_base_url
+    with pytest.raises(Connection.DoesNotExist):
+        connection_get_for_tenant(tenant=other_tenant, connection_id=connection.pk)

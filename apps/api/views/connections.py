@@ -14,9 +14,11 @@ from apps.api.pagination import NewestFirstPagination
 from apps.api.serializers import ConnectionSerializer
 from apps.api.views.base import CONNECTION_ID, ApiView, PageSerializer, errors
 from apps.api.views.fields import StrictSerializer, clean_field_values, resolve_auth_version
-from apps.connections.credentials import credentials_get
+from apps.connections.credentials import Credentials, credentials_get
 from apps.connections.models import ConnectionStatus
 from apps.connections.selectors import connections_for_tenant
+
+_DATETIME = serializers.DateTimeField()
 
 CONNECTION_EXAMPLE = {
     "id": "3f1c8f0e-1d2b-4c55-9a57-8d0f1b2c3d4e",
@@ -197,6 +199,20 @@ class ConnectionCredentialsView(ApiView):
             child=serializers.DictField(),
             help_text="The plugin's headers, query and body for every API call, rendered.",
         )
+
+        def to_representation(self, instance: Credentials) -> dict[str, Any]:
+            # The same output as the declared fields give, without DRF's per-request deep copy
+            # of them: this answers every API call a service makes (docs/benchmarks.md).
+            return {
+                "connection_id": str(instance.connection.pk),
+                "access_token": instance.access_token,
+                "token_type": instance.token_type,
+                "expires_at": _DATETIME.to_representation(instance.expires_at),
+                "request_params": {
+                    str(section): None if values is None else dict(values)
+                    for section, values in instance.request_params.items()
+                },
+            }
 
     @extend_schema(
         operation_id="connections_credentials",
