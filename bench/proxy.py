@@ -26,6 +26,7 @@ import _http as http
 REDIS_DB = 13
 TARGET = 1.5
 RSS_LIMIT_MIB = 100.0
+BUFFERED_GROWTH_MIB = 40.0
 
 
 def run(args: argparse.Namespace, workdir: Path) -> int:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         port = common.free_port()
         server = http.start_gunicorn(env=env, port=port, log=workdir / "gunicorn-rss.log")
         try:
-            rss_code, rss_line = big_download(port, data, master=server.pid)
+            rss_code, rss_line = big_download(port, data, master=server.pid, quick=args.quick)
         finally:
             common.stop_process(server)
         report(args, rows, rss_line)
@@ -105,7 +106,7 @@ def measure(
     return (1 if failures else 0), rows
 
 
-def big_download(port: int, data: http.Seed, *, master: int) -> tuple[int, str]:
+def big_download(port: int, data: http.Seed, *, master: int, quick: bool) -> tuple[int, str]:
     """Stream 50 MiB through a freshly started gunicorn; its workers' peak RSS before and after."""
     workers = http.worker_pids(master)
     before = max(http.peak_rss_mib(pid) for pid in workers)
@@ -119,6 +120,10 @@ def big_download(port: int, data: http.Seed, *, master: int) -> tuple[int, str]:
     )
     if status != 200 or size != http.BIG_BYTES:
         return 1, line + " FAILED"
+    if quick:
+        # CI smoke: only a buffered body fails (the peak would grow by the body's 50 MiB); the
+        # absolute limit depends on the idle worker's size and is judged in full runs.
+        return (0 if after - before < BUFFERED_GROWTH_MIB else 3), line
     return (0 if after < RSS_LIMIT_MIB else 3), line
 
 
