@@ -211,6 +211,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # config/celery.py still drops broken or over-age connections after each task, as Django does per request.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The beat sweep sends REFRESH_BATCH_SIZE connections per task; a batch task locks them in one query,
+# calls the provider for all of them at once (a per-process pool of at most REFRESH_SEND_THREADS
+# threads) and stores the results in one UPDATE (docs/benchmarks.md).
+REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=8)
+REFRESH_SEND_THREADS = env.int("REFRESH_SEND_THREADS", default=64)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
     "schedule-refreshes": {

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import QuerySet
@@ -24,7 +27,8 @@ from apps.connections.locking import locked_connection
 from apps.connections.models import Connection, ConnectionStatus, EventKind
 from apps.core.fields import field_fernet
 from apps.plugins import http_client
-from apps.plugins.errors import InvalidGrant, PlugsmithError, TransientProviderError
+from apps.plugins.errors import InvalidGrant, PlugsmithError, ProviderError, TransientProviderError
+from apps.plugins.token_response import TokenSet
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +193,141 @@ def get_fresh_credentials(*, connection: Connection, min_validity: int = 60) -> 
     return refreshed
 
 
+# Refreshing a beat batch
+
+
+@dataclass
+class BatchResult:
+    """What one refresh_scheduled_batch did, connection ids per outcome."""
+
+    refreshed: list[str]
+    failed: list[str]
+    dead: list[str]
+    not_needed: list[str]
+    busy: list[str]
+
+
+_send_pool: ThreadPoolExecutor | None = None
+_send_pool_guard = threading.Lock()
+
+
+def _sender() -> ThreadPoolExecutor:
+    """The process's pool for provider calls of batches (threads start on demand)."""
+    global _send_pool
+    with _send_pool_guard:
+        if _send_pool is None:
+            _send_pool = ThreadPoolExecutor(
+                max_workers=settings.REFRESH_SEND_THREADS, thread_name_prefix="refresh-send"
+            )
+        return _send_pool
+
+
+def _send_refresh(built: Any) -> http_client.ProviderResponse | PlugsmithError:
+    """One provider call from the pool: errors come back as values (nothing here touches the DB)."""
+    try:
+        return http_client.send(built)
+    except PlugsmithError as exc:
+        return exc
+    except Exception:  # a bug must not undo the rest of the batch's refreshes
+        logger.exception("refresh request failed unexpectedly")
+        return ProviderError("The refresh failed unexpectedly (see the worker log).")
+
+
+def _outcome(connection: Connection, sent: Any) -> TokenSet | PlugsmithError:
+    if isinstance(sent, PlugsmithError):
+        return sent
+    try:
+        return services.tokens_from_response(connection.auth_version, sent)
+    except PlugsmithError as exc:
+        return exc
+
+
+def _lock_batch(connection_ids: Sequence[str]) -> list[Connection]:
+    return list(
+        Connection.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("auth_version", "plugin", "tenant")
+        .prefetch_related("auth_version__fields")
+        .filter(pk__in=list(connection_ids))
+    )
+
+
+def refresh_scheduled_batch(
+    *, connection_ids: Sequence[str], scheduled_at: datetime
+) -> BatchResult:
+    """Refresh beat-claimed connections together: one lock query, parallel provider calls, one write.
+
+    The rules of `connection_refresh(scheduled_at=...)` hold per connection: each is refreshed under
+    its row lock, only if nobody refreshed it since `scheduled_at`, and failures follow the same
+    policy (recorded, backoff; invalid_grant marks it needs_reauth and revokes). Connections whose
+    lock is held elsewhere are returned as `busy` (the caller queues them one by one). Without row
+    locks (SQLite) the connections are refreshed one after the other.
+    """
+    result = BatchResult([], [], [], [], [])
+    if not db.features.has_select_for_update_skip_locked:
+        for connection_id in connection_ids:
+            _refresh_one_scheduled(connection_id, scheduled_at, result)
+        return result
+
+    revokes: list[tuple[Connection, _DeadTokens]] = []
+    with transaction.atomic():
+        locked = _lock_batch(connection_ids)
+        found = {str(connection.pk) for connection in locked}
+        result.busy = [str(pk) for pk in connection_ids if str(pk) not in found]
+        due: list[Connection] = []
+        requests: list[Any] = []
+        for connection in locked:
+            if connection.status in DEAD or not _needed(
+                connection,
+                force=False,
+                min_validity=None,
+                scheduled_at=scheduled_at,
+                stale_access_token=None,
+            ):
+                result.not_needed.append(str(connection.pk))
+                continue
+            try:
+                requests.append(services.refresh_request(connection))
+            except PlugsmithError as exc:
+                requests.append(exc)
+            due.append(connection)
+        pool = _sender()
+        sent = [
+            None if isinstance(built, PlugsmithError) else pool.submit(_send_refresh, built)
+            for built in requests
+        ]
+        refreshed: list[tuple[Connection, TokenSet]] = []
+        for connection, built, future in zip(due, requests, sent, strict=True):
+            outcome = built if future is None else _outcome(connection, future.result())
+            if isinstance(outcome, InvalidGrant):
+                revokes.append((connection, _mark_dead(connection, outcome)))
+                result.dead.append(str(connection.pk))
+            elif isinstance(outcome, PlugsmithError):
+                _record_failure(connection, outcome)
+                result.failed.append(str(connection.pk))
+            else:
+                services.apply_refreshed_tokens(connection, outcome)
+                refreshed.append((connection, outcome))
+                result.refreshed.append(str(connection.pk))
+        services.store_refreshed(refreshed)
+    for connection, tokens in revokes:
+        revoke_dead_tokens(connection=connection, tokens=tokens)
+    return result
+
+
+def _refresh_one_scheduled(connection_id: str, scheduled_at: datetime, result: BatchResult) -> None:
+    try:
+        connection = connection_refresh(connection_id=connection_id, scheduled_at=scheduled_at)
+    except ConnectionNeedsReauth:
+        result.dead.append(str(connection_id))
+    except Connection.DoesNotExist:
+        result.not_needed.append(str(connection_id))
+    except PlugsmithError:
+        result.failed.append(str(connection_id))
+    else:
+        done = connection.last_refreshed_at and connection.last_refreshed_at >= scheduled_at
+        (result.refreshed if done else result.not_needed).append(str(connection_id))
+
+
 # Revoking a dead grant (RFC 7009)
 
 
@@ -293,15 +432,23 @@ def claim_due_connections(*, now: datetime, limit: int) -> list[str]:
 
 
 def schedule_due_refreshes(
-    *, enqueue: Callable[[str, str], Any], batch_size: int = 500, max_batches: int = 100
+    *,
+    enqueue: Callable[[list[str], str], Any],
+    batch_size: int = 500,
+    max_batches: int = 100,
+    message_size: int | None = None,
 ) -> int:
-    """Enqueue a refresh task for every due connection, batch by batch; returns how many."""
+    """Claim every due connection, batch by batch, and enqueue them `message_size` ids per message.
+
+    Returns how many connections were enqueued.
+    """
+    per_message = message_size or settings.REFRESH_BATCH_SIZE
     now = timezone.now()
     total = 0
     for _ in range(max_batches):
         ids = claim_due_connections(now=now, limit=batch_size)
-        for connection_id in ids:
-            enqueue(connection_id, now.isoformat())
+        for start in range(0, len(ids), per_message):
+            enqueue(ids[start : start + per_message], now.isoformat())
         total += len(ids)
         if len(ids) < batch_size:
             break

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from apps.connections.locking import locked_connection
@@ -101,11 +102,18 @@ def _content_type(response: Any) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == "content-type"), None)
 
 
-def _token_call(auth_version: AuthVersion, kind: str, context: Mapping[str, Any]) -> TokenSet:
-    """Send a token (or refresh) request exactly once and parse the answer into a TokenSet."""
+def build_token_request(
+    auth_version: AuthVersion, kind: str, context: Mapping[str, Any]
+) -> request_spec.BuiltRequest:
+    """The token (or refresh) request of an auth version, rendered for one call."""
     secret_values = _secret_field_values(auth_version, context.get("fields", {}))
-    built = request_spec.build_request(auth_version, kind, context, secret_values=secret_values)
-    response = http_client.send(built)
+    return request_spec.build_request(auth_version, kind, context, secret_values=secret_values)
+
+
+def tokens_from_response(
+    auth_version: AuthVersion, response: http_client.ProviderResponse
+) -> TokenSet:
+    """Parse a token endpoint's answer into a TokenSet, or raise its classified error."""
     # Raises with secrets redacted from the provider's message (some echo the code back).
     http_client.raise_for_token_error(response)
     tokens = token_response.parse_token_response(
@@ -119,6 +127,12 @@ def _token_call(auth_version: AuthVersion, kind: str, context: Mapping[str, Any]
     if not tokens.scopes:
         tokens = replace(tokens, scopes=list(auth_version.scopes or []))
     return tokens
+
+
+def _token_call(auth_version: AuthVersion, kind: str, context: Mapping[str, Any]) -> TokenSet:
+    """Send a token (or refresh) request exactly once and parse the answer into a TokenSet."""
+    response = http_client.send(build_token_request(auth_version, kind, context))
+    return tokens_from_response(auth_version, response)
 
 
 def _allowed_urls(auth_version: AuthVersion, context: Mapping[str, Any]) -> list[str]:
@@ -557,30 +571,32 @@ REFRESHED_FIELDS = [
 ]
 
 
-def refresh_tokens(connection: Connection) -> Connection:
-    """Get a new access token for a connection (locked by the caller) and store it.
+def refresh_request(connection: Connection) -> request_spec.BuiltRequest:
+    """The request that gets a connection a new access token (no provider call is made).
 
-    Uses the refresh request when there is a refresh token; client credentials and password
-    connections without one repeat their token request. Raises the provider's error and leaves
-    the connection unchanged on failure (the caller records it).
+    The refresh request when there is a refresh token; client credentials and password connections
+    without one repeat their token request. InvalidGrant when the user must connect again.
     """
     auth_version = connection.auth_version
     if connection.refresh_token and auth_version.refresh_request:
-        tokens = _token_call(auth_version, "refresh", _connection_context(connection))
-    elif auth_version.grant_type in (GrantType.CLIENT_CREDENTIALS, GrantType.PASSWORD):
+        return build_token_request(auth_version, "refresh", _connection_context(connection))
+    if auth_version.grant_type in (GrantType.CLIENT_CREDENTIALS, GrantType.PASSWORD):
         if auth_version.grant_type == GrantType.PASSWORD and not (
             connection.field_values or {}
         ).get("password"):
             raise InvalidGrant("The password is not stored: connect the account again.")
         context = template_context(auth_version, field_values=connection.field_values or {})
-        tokens = _token_call(auth_version, "token", context)
-    else:
-        raise InvalidGrant(
-            "The provider gave no refresh token: connect the account again to get a new token."
-        )
+        return build_token_request(auth_version, "token", context)
+    raise InvalidGrant(
+        "The provider gave no refresh token: connect the account again to get a new token."
+    )
+
+
+def apply_refreshed_tokens(connection: Connection, tokens: TokenSet) -> None:
+    """Set a refresh's result on the connection in memory (see store_refreshed to save it)."""
     _apply_tokens(connection, tokens, keep_refresh_token=True)
     connection.field_values = _stored_field_values(
-        auth_version,
+        connection.auth_version,
         connection.field_values or {},
         has_refresh_token=bool(connection.refresh_token),
     )
@@ -588,6 +604,56 @@ def refresh_tokens(connection: Connection) -> Connection:
     connection.status = ConnectionStatus.ACTIVE
     connection.failure_count = 0
     connection.last_error = ""
+
+
+def _refreshed_event(connection: Connection, tokens: TokenSet) -> ConnectionEvent:
+    return ConnectionEvent(
+        connection=connection,
+        connection_ref=connection.id,
+        tenant=connection.tenant,
+        kind=EventKind.REFRESHED,
+        detail={
+            "expires_at": connection.expires_at.isoformat() if connection.expires_at else None,
+            "rotated": bool(tokens.refresh_token),
+        },
+    )
+
+
+def store_refreshed(refreshed: list[tuple[Connection, TokenSet]]) -> None:
+    """Save many refreshed connections and their `refreshed` events: one UPDATE and one INSERT.
+
+    Each event still goes through post_save (webhook deliveries), as record_event's do.
+    """
+    if not refreshed:
+        return
+    now = timezone.now()
+    for connection, _tokens in refreshed:
+        connection.updated_at = now
+    Connection.objects.bulk_update(
+        [connection for connection, _tokens in refreshed], REFRESHED_FIELDS
+    )
+    events = ConnectionEvent.objects.bulk_create(
+        [_refreshed_event(connection, tokens) for connection, tokens in refreshed]
+    )
+    for event in events:
+        post_save.send(
+            sender=ConnectionEvent, instance=event, created=True, update_fields=None,
+            raw=False, using=event._state.db,
+        )  # fmt: skip
+    if logger.isEnabledFor(logging.INFO):
+        for event in events:
+            logger.info("connection %s: %s", event.connection_ref, event.kind)
+
+
+def refresh_tokens(connection: Connection) -> Connection:
+    """Get a new access token for a connection (locked by the caller) and store it.
+
+    Raises the provider's error and leaves the connection unchanged on failure (the caller
+    records it).
+    """
+    response = http_client.send(refresh_request(connection))
+    tokens = tokens_from_response(connection.auth_version, response)
+    apply_refreshed_tokens(connection, tokens)
     connection.save(update_fields=REFRESHED_FIELDS)
     _event(
         connection,

@@ -11,6 +11,7 @@ from apps.connections.refresh import (
     ConnectionNeedsReauth,
     connection_refresh,
     decrypt_tokens,
+    refresh_scheduled_batch,
     revoke_dead_tokens,
     schedule_due_refreshes,
 )
@@ -23,14 +24,36 @@ REVOKE_MAX_ATTEMPTS = 6
 
 @shared_task(name="connections.schedule_refreshes")
 def schedule_refreshes() -> int:
-    """Beat, every 30 s: enqueue a refresh for each due connection (claims make repeats harmless)."""
-    # One broker connection for the whole sweep instead of one per message.
+    """Beat, every 30 s: enqueue the due connections, REFRESH_BATCH_SIZE per message.
+
+    Claims make a repeated tick harmless. One broker connection serves the whole sweep.
+    """
     with current_app.producer_or_acquire() as producer:
         return schedule_due_refreshes(
-            enqueue=lambda connection_id, scheduled_at: refresh_connection.apply_async(
-                (connection_id, scheduled_at), producer=producer
+            enqueue=lambda connection_ids, scheduled_at: refresh_batch.apply_async(
+                (connection_ids, scheduled_at), producer=producer
             )
         )
+
+
+@shared_task(name="connections.refresh_batch", acks_late=True)
+def refresh_batch(connection_ids: list[str], scheduled_at: str) -> dict[str, int]:
+    """Refresh a batch of claimed connections together; ones locked elsewhere get their own task.
+
+    Failures are recorded per connection and retried on the connection's backoff by beat.
+    """
+    result = refresh_scheduled_batch(
+        connection_ids=connection_ids, scheduled_at=datetime.fromisoformat(scheduled_at)
+    )
+    for connection_id in result.busy:
+        refresh_connection.delay(connection_id, scheduled_at)
+    return {
+        "refreshed": len(result.refreshed),
+        "failed": len(result.failed),
+        "dead": len(result.dead),
+        "not_needed": len(result.not_needed),
+        "busy": len(result.busy),
+    }
 
 
 @shared_task(

@@ -46,9 +46,15 @@ def test_claim_takes_only_due_schedulable_connections_and_pushes_them_forward(te
 def test_schedule_works_in_batches(tenant):
     for _ in range(7):
         due(tenant)
-    enqueued: list[str] = []
-    assert schedule_due_refreshes(enqueue=lambda cid, at: enqueued.append(cid), batch_size=3) == 7
-    assert len(set(enqueued)) == 7
+    messages: list[list[str]] = []
+    assert (
+        schedule_due_refreshes(
+            enqueue=lambda ids, at: messages.append(ids), batch_size=3, message_size=2
+        )
+        == 7
+    )
+    assert [len(ids) for ids in messages] == [2, 1, 2, 1, 1]
+    assert len({cid for ids in messages for cid in ids}) == 7
 
 
 def test_beat_task_refreshes_due_connections(fake_provider, tenant):

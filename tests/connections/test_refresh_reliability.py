@@ -19,6 +19,7 @@ from apps.connections.refresh import (
     ConnectionNeedsReauth,
     connection_refresh,
     get_fresh_credentials,
+    refresh_scheduled_batch,
     schedule_due_refreshes,
 )
 from apps.connections.services import connect_with_code
@@ -188,30 +189,38 @@ def test_two_sweeps_and_two_workers_refresh_each_connection_exactly_once(tenant)
 
         def sweep() -> int:
             # Every message is enqueued twice: a duplicate delivery must do no harm.
-            def enqueue(connection_id: str, scheduled_at: str) -> None:
-                work.put((connection_id, scheduled_at))
-                work.put((connection_id, scheduled_at))
+            def enqueue(connection_ids: list[str], scheduled_at: str) -> None:
+                work.put((connection_ids, scheduled_at))
+                work.put((connection_ids, scheduled_at))
 
-            return schedule_due_refreshes(enqueue=enqueue, batch_size=25)
+            return schedule_due_refreshes(enqueue=enqueue, batch_size=25, message_size=5)
 
         def worker() -> int:
             done = 0
             while True:
                 try:
-                    connection_id, scheduled_at = work.get(timeout=5)
+                    connection_ids, scheduled_at = work.get(timeout=5)
                 except queue.Empty:
                     return done
                 close_old_connections()
-                connection_refresh(
-                    connection_id=connection_id,
-                    scheduled_at=timezone.datetime.fromisoformat(scheduled_at),
-                )
+                at = timezone.datetime.fromisoformat(scheduled_at)
+                # As the refresh_batch task: a batch, then one by one what another worker held.
+                result = refresh_scheduled_batch(connection_ids=connection_ids, scheduled_at=at)
+                for connection_id in result.busy:
+                    connection_refresh(connection_id=connection_id, scheduled_at=at)
                 done += 1
 
-        results = in_threads(4, lambda: None)  # warm up thread-local connections
-        assert results == [None] * 4
-        sweeps_and_workers = [sweep, sweep, worker, worker]
-        results = in_threads(4, lambda: sweeps_and_workers.pop()())
+        def caller() -> int:
+            # A service asking for credentials meanwhile: its refreshes count too, once.
+            close_old_connections()
+            for connection in Connection.objects.select_related("auth_version", "plugin"):
+                get_fresh_credentials(connection=connection, min_validity=120)
+            return 0
+
+        results = in_threads(5, lambda: None)  # warm up thread-local connections
+        assert results == [None] * 5
+        sweeps_and_workers = [sweep, sweep, worker, worker, caller]
+        results = in_threads(5, lambda: sweeps_and_workers.pop()())
         assert not [r for r in results if isinstance(r, Exception)], results
         assert len(server.counts) == 200
         assert set(server.counts.values()) == {1}
