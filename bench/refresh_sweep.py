@@ -2,9 +2,12 @@
 
 A loopback token endpoint (asyncio, keep-alive) answers every refresh after 100 ms and counts the
 refreshes per refresh token. The sweep is one `connections.schedule_refreshes` task sent to the
-workers, as beat sends it. Ideal rate = refreshes in flight (worker threads) / 0.1 s.
+workers, as beat sends it: it enqueues `connections.refresh_batch` messages of --batch connections.
+Refreshes in flight = workers x threads x batch (each batch's provider calls run at once); ideal
+rate = refreshes in flight / 0.1 s.
 
-    .venv/bin/python bench/refresh_sweep.py [--quick] [--connections N] [--workers 2] [--concurrency 16]
+    .venv/bin/python bench/refresh_sweep.py [--quick] [--connections N] [--workers 2]
+        [--concurrency 2] [--batch 8]
 """
 
 from __future__ import annotations
@@ -242,11 +245,13 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     """Set up, warm up, sweep, verify, tear down; print the table and the ratio last."""
     name = common.database_name("refresh_sweep")
     redis = common.redis_url(REDIS_DB)
-    in_flight = args.workers * args.concurrency
+    # Each worker thread runs one batch task at a time and its batch's calls are all in flight.
+    in_flight = args.workers * min(args.concurrency * args.batch, args.send_threads)
+    db_threads = args.workers * args.concurrency
     max_connections = int(common.pg_setting("max_connections"))
-    if in_flight + 10 > max_connections:
+    if db_threads + 10 > max_connections:
         raise SystemExit(
-            f"{in_flight} worker threads need more than max_connections={max_connections}"
+            f"{db_threads} worker threads need more than max_connections={max_connections}"
         )
     env = common.bench_env(
         database_url=common.create_database(name),
@@ -254,6 +259,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         # Persistent connections as production sets them; note that Celery's Django fixup still
         # closes them around every task unless CELERY_DB_REUSE_MAX is set (docs/benchmarks.md).
         DB_CONN_MAX_AGE="600",
+        REFRESH_BATCH_SIZE=str(args.batch),
+        REFRESH_SEND_THREADS=str(args.send_threads),
     )
     endpoint = TokenEndpoint(delay=PROVIDER_DELAY)
     workers: list[Any] = []
@@ -340,7 +347,8 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         ["measure", "value"],
         [
             ["machine", common.machine()],
-            ["workers x threads (in flight)", f"{args.workers} x {args.concurrency} = {in_flight}"],
+            ["workers x (threads x batch) (in flight)",
+             f"{args.workers} x ({args.concurrency} x {args.batch}) = {in_flight}"],
             ["PostgreSQL max_connections", max_connections],
             ["connections refreshed", args.connections],
             ["max requests in flight at provider", endpoint.max_in_flight],
@@ -371,7 +379,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="CI smoke run: 500 connections")
     parser.add_argument("--connections", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    parser.add_argument("--concurrency", type=int, default=16, help="threads per worker")
+    parser.add_argument("--concurrency", type=int, default=2, help="threads per worker")
+    parser.add_argument("--batch", type=int, default=8, help="connections per refresh_batch task")
+    parser.add_argument(
+        "--send-threads", type=int, default=64, help="provider-call threads per worker"
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for the sweep")
     parser.add_argument(
         "--profile", type=Path, help="write py-spy collapsed stacks of each worker here"

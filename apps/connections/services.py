@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.connections.locking import locked_connection
 from apps.connections.models import Connection, ConnectionEvent, ConnectionStatus, EventKind
+from apps.core.db import bulk_update_by_pk
 from apps.plugins import http_client, request_spec, templating, token_response
 from apps.plugins.errors import (
     ConfigurationError,
@@ -629,9 +630,7 @@ def store_refreshed(refreshed: list[tuple[Connection, TokenSet]]) -> None:
     now = timezone.now()
     for connection, _tokens in refreshed:
         connection.updated_at = now
-    Connection.objects.bulk_update(
-        [connection for connection, _tokens in refreshed], REFRESHED_FIELDS
-    )
+    bulk_update_by_pk([connection for connection, _tokens in refreshed], REFRESHED_FIELDS)
     events = ConnectionEvent.objects.bulk_create(
         [_refreshed_event(connection, tokens) for connection, tokens in refreshed]
     )

@@ -1,4 +1,6 @@
-"""A one-row ORM lookup whose SQL is compiled once per thread, for per-request hot paths.
+"""Database helpers for hot paths: a one-row lookup compiled once, and a one-statement bulk UPDATE.
+
+CompiledGet: a one-row ORM lookup whose SQL is compiled once per thread, for per-request hot paths.
 
 Turning a QuerySet into SQL costs Python time proportional to the selected columns: for a
 three-table select_related that is more CPU than PostgreSQL spends running the query. A lookup
@@ -16,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model
+from django.db.models.fields import Field
 
 # Builds the select_related objects of a row, as QuerySet iteration does (stable since Django 1.x).
 from django.db.models.query import get_related_populators
@@ -96,3 +99,43 @@ class CompiledGet(Generic[M]):
     def _prep(self, name: str, value: Any, connection: Any) -> Any:
         field = self.model._meta.pk if name == "pk" else self.model._meta.get_field(name)
         return field.get_db_prep_value(value, connection, prepared=False)
+
+
+def bulk_update_by_pk(objs: Sequence[Model], field_names: Sequence[str]) -> int:
+    """Save `field_names` of many instances in one `UPDATE ... FROM (VALUES ...)`; returns rows.
+
+    Django's bulk_update builds a `CASE WHEN pk = ... THEN ...` expression per field and row,
+    which costs more Python time than the refresh it stores (docs/benchmarks.md). Values go
+    through each field's get_db_prep_save (encryption, JSON adaptation) as with save(); auto_now
+    fields are not touched, set them yourself. Other databases than PostgreSQL use bulk_update.
+    """
+    if not objs:
+        return 0
+    model = type(objs[0])
+    db = router.db_for_write(model)
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        return model._default_manager.using(db).bulk_update(objs, field_names)
+    meta = model._meta
+    columns: list[Field] = [meta.pk, *(meta.get_field(name) for name in field_names)]
+    quote = connection.ops.quote_name
+    casts = [f"%s::{field.db_type(connection)}" for field in columns]
+    row = f"({', '.join(casts)})"
+    params: list[Any] = []
+    for obj in objs:
+        for field in columns:
+            params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+    pk_column = quote(meta.pk.column)
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.{quote(field.column)}" for field in columns[1:]
+    )
+    # Identifiers come from the model's meta and are quoted; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
+        f"FROM (VALUES {', '.join([row] * len(objs))}) "
+        f"AS v({', '.join(quote(field.column) for field in columns)}) "
+        f"WHERE t.{pk_column} = v.{pk_column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
