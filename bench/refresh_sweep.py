@@ -3,11 +3,12 @@
 A loopback token endpoint (asyncio, keep-alive) answers every refresh after 100 ms and counts the
 refreshes per refresh token. The sweep is one `connections.schedule_refreshes` task sent to the
 workers, as beat sends it: it enqueues `connections.refresh_batch` messages of --batch connections.
-Refreshes in flight = workers x threads x batch (each batch's provider calls run at once); ideal
-rate = refreshes in flight / 0.1 s.
+Refreshes in flight = workers x min(threads x batch, send threads): a worker's provider calls run
+on its pool of --send-threads threads, so with 2 batch threads of 16 and 16 send threads one batch
+is prepared and stored while the other's calls are in flight. Ideal rate = in flight / 0.1 s.
 
     .venv/bin/python bench/refresh_sweep.py [--quick] [--connections N] [--workers 2]
-        [--concurrency 2] [--batch 8]
+        [--concurrency 2] [--batch 16] [--send-threads 16]
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     """Set up, warm up, sweep, verify, tear down; print the table and the ratio last."""
     name = common.database_name("refresh_sweep")
     redis = common.redis_url(REDIS_DB)
-    # Each worker thread runs one batch task at a time and its batch's calls are all in flight.
+    # A worker's batch threads queue their calls on its pool of send threads.
     in_flight = args.workers * min(args.concurrency * args.batch, args.send_threads)
     db_threads = args.workers * args.concurrency
     max_connections = int(common.pg_setting("max_connections"))
@@ -347,8 +348,9 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         ["measure", "value"],
         [
             ["machine", common.machine()],
-            ["workers x (threads x batch) (in flight)",
-             f"{args.workers} x ({args.concurrency} x {args.batch}) = {in_flight}"],
+            ["workers x min(threads x batch, send threads) (in flight)",
+             f"{args.workers} x min({args.concurrency} x {args.batch}, {args.send_threads})"
+             f" = {in_flight}"],
             ["PostgreSQL max_connections", max_connections],
             ["connections refreshed", args.connections],
             ["max requests in flight at provider", endpoint.max_in_flight],
@@ -380,9 +382,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=2, help="threads per worker")
-    parser.add_argument("--batch", type=int, default=8, help="connections per refresh_batch task")
+    parser.add_argument("--batch", type=int, default=16, help="connections per refresh_batch task")
     parser.add_argument(
-        "--send-threads", type=int, default=64, help="provider-call threads per worker"
+        "--send-threads", type=int, default=16, help="provider-call threads per worker"
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for the sweep")
     parser.add_argument(

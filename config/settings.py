@@ -212,10 +212,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The beat sweep sends REFRESH_BATCH_SIZE connections per task; a batch task locks them in one query,
-# calls the provider for all of them at once (a per-process pool of at most REFRESH_SEND_THREADS
-# threads) and stores the results in one UPDATE (docs/benchmarks.md).
-REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=8)
-REFRESH_SEND_THREADS = env.int("REFRESH_SEND_THREADS", default=64)
+# calls the provider for all of them on a per-process pool of REFRESH_SEND_THREADS threads and
+# stores the results in one UPDATE. With more batch slots than pool threads, one batch prepares and
+# stores while another's calls are in flight (docs/benchmarks.md).
+REFRESH_BATCH_SIZE = env.int("REFRESH_BATCH_SIZE", default=16)
+REFRESH_SEND_THREADS = env.int("REFRESH_SEND_THREADS", default=32)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "core.heartbeat", "schedule": 30.0},
     "schedule-refreshes": {
