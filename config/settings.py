@@ -137,6 +137,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Hot one-row lookups (apps/core/db.py CompiledGet) are prepared on each connection after this
+    # many executions; every other query keeps Django's client-side binding. Empty: never prepare
+    # (for a PgBouncer in transaction mode older than 1.21).
+    _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="2")
+    if _prepare_threshold:
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(
+            _prepare_threshold
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -234,6 +242,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # Outbound HTTP (apps/plugins/http_client.py).
 ALLOW_INSECURE_LOOPBACK = env.bool("ALLOW_INSECURE_LOOPBACK", default=DEBUG)
 OUTBOUND_ALLOWED_PRIVATE_NETWORKS = env.list("OUTBOUND_ALLOWED_PRIVATE_NETWORKS", default=[])
+# A PEM bundle of the CAs trusted for providers' certificates (default: certifi's Mozilla bundle).
+OUTBOUND_CA_BUNDLE = env.str("OUTBOUND_CA_BUNDLE", default="") or None
 
 SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=True)
 

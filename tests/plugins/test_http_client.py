@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 import responses
+from django.conf import settings
 
 from apps.plugins import http_client
 from apps.plugins.errors import (
@@ -613,20 +614,22 @@ def test_logs_name_method_url_status_and_time_but_no_secrets(mocked, caplog):
 # --- session -----------------------------------------------------------------------------------
 
 
-def test_session_is_reused_within_a_thread_and_separate_across_threads():
-    mine = http_client._session()
-    assert http_client._session() is mine
-    theirs: list[requests.Session] = []
-    thread = threading.Thread(target=lambda: theirs.append(http_client._session()))
+def test_adapter_is_reused_within_a_thread_and_separate_across_threads():
+    mine = http_client._adapter()
+    assert http_client._adapter() is mine
+    theirs: list = []
+    thread = threading.Thread(target=lambda: theirs.append(http_client._adapter()))
     thread.start()
     thread.join()
     assert theirs[0] is not mine
 
 
-def test_session_stores_no_cookies(mocked):
+def test_cookies_a_provider_sets_are_never_sent_back(mocked):
     mocked.get("https://api.example.com/me", json={}, headers={"Set-Cookie": "sid=abc; Path=/"})
     send(get("https://api.example.com/me"))
-    assert len(http_client._session().cookies) == 0
+    send(get("https://api.example.com/me"))
+    assert len(mocked.calls) == 2
+    assert "Cookie" not in mocked.calls[1].request.headers
 
 
 def test_open_request_returns_a_streaming_response_for_a_proxy(loopback_allowed, server):
@@ -694,7 +697,7 @@ def tls_server(tmp_path, monkeypatch):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     # Trust only this certificate, as a CA bundle would.
-    monkeypatch.setattr(http_client._session(), "verify", cert_path)
+    monkeypatch.setattr(settings, "OUTBOUND_CA_BUNDLE", cert_path)
     yield httpd
     httpd.shutdown()
     httpd.server_close()
