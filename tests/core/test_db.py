@@ -61,3 +61,35 @@ def test_secrets_are_encrypted_in_the_row(tenant):
 
 def test_nothing_to_update_is_no_query():
     assert bulk_update_by_pk([], ["access_token"]) == 0
+
+
+@pytest.mark.skipif(db.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_connection_lookup_is_prepared_on_postgresql(tenant):
+    from apps.connections.selectors import connection_get_for_tenant
+
+    assert db.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+    row = ConnectionFactory(tenant=tenant)
+
+    def prepared() -> list[str]:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [statement for (statement,) in cursor.fetchall()]
+
+    for _ in range(4):
+        assert connection_get_for_tenant(tenant=tenant, connection_id=row.pk) == row
+    assert any('FROM "connections_connection"' in statement for statement in prepared())
+
+
+@pytest.mark.skipif(db.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_without_a_threshold_nothing_is_prepared(tenant, monkeypatch):
+    from apps.connections.selectors import connection_get_for_tenant
+
+    monkeypatch.setitem(db.settings_dict["OPTIONS"], "prepare_threshold", None)
+    with db.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # psycopg forgets its prepared statements too
+    row = ConnectionFactory(tenant=tenant)
+    for _ in range(4):
+        assert connection_get_for_tenant(tenant=tenant, connection_id=row.pk) == row
+    with db.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
