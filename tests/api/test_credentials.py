@@ -158,6 +158,27 @@ def test_rejects_bad_min_validity(api_client, connection, data):
     assert response.json()["error"] == "invalid"
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {}, {"min_validity": 0}, {"min_validity": "300"}, {"min_validity": 86_400},
+        {"min_validity": -1}, {"min_validity": "soon"}, {"min_validity": None},
+        {"min_validity": 10**9}, {"min_validity": 1.5}, {"x": 1}, {"min_validity": 5, "x": 1},
+        [], "text",
+    ],
+)  # fmt: skip
+def test_min_validity_reads_as_the_declared_serializer_validates(data):
+    serializer = ConnectionCredentialsView.CredentialsRequestSerializer(data=data)
+    view = ConnectionCredentialsView()
+    if serializer.is_valid():
+        assert view._min_validity(data) == serializer.validated_data["min_validity"]
+    else:
+        with pytest.raises(serializers.ValidationError) as raised:
+            view._min_validity(data)
+        detail = raised.value.detail
+        assert detail == serializer.errors
+
+
 @pytest.mark.parametrize("expires_in", [timedelta(hours=1), None])
 def test_output_is_what_the_declared_serializer_fields_render(connection, expires_in):
     connection.expires_at = timezone.now() + expires_in if expires_in else None
