@@ -2,7 +2,7 @@
 
 Times `schedule_due_refreshes` (the claim + enqueue step of `connections.schedule_refreshes`) with a
 no-op enqueue (the database work alone; the headline ratio) and with the real enqueue to Redis
-(`refresh_connection.delay`, no worker consuming). Rows are bulk-inserted in SQL (generate_series);
+(`refresh_batch.delay`, 16 connections per message, no worker consuming). Rows are bulk-inserted in SQL (generate_series);
 the non-due rows carry placeholder secrets since the tick never reads them.
 
     .venv/bin/python bench/beat_scale.py [--quick]
@@ -130,7 +130,7 @@ def explain_claim() -> str:
     return plan
 
 
-def time_ticks(enqueue: Callable[[str, str], Any], *, repeats: int) -> list[float]:
+def time_ticks(enqueue: Callable[[list[str], str], Any], *, repeats: int) -> list[float]:
     """Seconds per tick, each after making the same DUE rows due again; checks each claims DUE."""
     from django.utils import timezone
 
@@ -149,12 +149,10 @@ def time_ticks(enqueue: Callable[[str, str], Any], *, repeats: int) -> list[floa
 
 def measure(label: str, total: int, repeats: int, redis_url: str) -> dict[str, Any]:
     """Median tick times (no-op and Redis enqueue) and the claim query's plan at this size."""
-    from apps.connections.tasks import refresh_connection
+    from apps.connections.tasks import refresh_batch
 
-    noop = time_ticks(lambda _id, _at: None, repeats=repeats)
-    real = time_ticks(
-        lambda connection_id, at: refresh_connection.delay(connection_id, at), repeats=repeats
-    )
+    noop = time_ticks(lambda _ids, _at: None, repeats=repeats)
+    real = time_ticks(lambda ids, at: refresh_batch.delay(ids, at), repeats=repeats)
     common.flush_redis(redis_url)
     plan = explain_claim()
     return {
