@@ -608,10 +608,12 @@ def apply_refreshed_tokens(connection: Connection, tokens: TokenSet) -> None:
 
 
 def _refreshed_event(connection: Connection, tokens: TokenSet) -> ConnectionEvent:
+    # The loaded tenant when there is one: the webhook listener reads it without a query.
+    tenant = connection.tenant if Connection.tenant.is_cached(connection) else None
     return ConnectionEvent(
         connection=connection,
         connection_ref=connection.id,
-        tenant=connection.tenant,
+        **({"tenant": tenant} if tenant is not None else {"tenant_id": connection.tenant_id}),
         kind=EventKind.REFRESHED,
         detail={
             "expires_at": connection.expires_at.isoformat() if connection.expires_at else None,
@@ -653,13 +655,7 @@ def refresh_tokens(connection: Connection) -> Connection:
     response = http_client.send(refresh_request(connection))
     tokens = tokens_from_response(connection.auth_version, response)
     apply_refreshed_tokens(connection, tokens)
-    connection.save(update_fields=REFRESHED_FIELDS)
-    _event(
-        connection,
-        EventKind.REFRESHED,
-        expires_at=connection.expires_at.isoformat() if connection.expires_at else None,
-        rotated=bool(tokens.refresh_token),
-    )
+    store_refreshed([(connection, tokens)])
     return connection
 
 
